@@ -1,0 +1,416 @@
+"""Aggregate a CSV export of user activity events into per-user nested JSON.
+
+Usage: python aggregate_users.py [PATH] [--output FILE] [--format json|ndjson|object]
+                                 [--indent N] [--keep-duplicates]
+
+PATH defaults to ./user_activities.csv. The result goes to stdout, or with
+--output to FILE, which is replaced atomically only when the run succeeds.
+"""
+
+import csv
+import difflib
+import json
+import os
+import re
+import sys
+import tempfile
+
+import fire
+import polars as pl
+
+USER_ID = "User ID"
+IP_ADDRESS = "IP Address"
+TIMESTAMP = "TimeStamp"
+COUNT = "Count"
+ACTIVITY = "Activity"
+NONCE = "Random String"
+REQUIRED_COLUMNS = (USER_ID, IP_ADDRESS, TIMESTAMP, COUNT, ACTIVITY, NONCE)
+TEXT_COLUMNS = (USER_ID, IP_ADDRESS, TIMESTAMP, ACTIVITY, NONCE)
+
+# Output record keys, in output order, and the input column each list is built from.
+LIST_COLUMNS = {"ip_addresses": IP_ADDRESS, "activities": ACTIVITY, "timestamps": TIMESTAMP}
+TOTAL = "total_count"
+
+FORMATS = ("json", "ndjson", "object")
+BOOLEAN_FLAGS = ("keep_duplicates",)
+OPTIONS = ("path", "output", "format", "indent", *BOOLEAN_FLAGS)
+DEFAULT_PATH = "user_activities.csv"
+
+COUNT_PATTERN = re.compile(r"[+-]?[0-9]+")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+SUSPECT = "__suspect__"  # set on rows the fast path cannot vouch for
+MAX_LISTED = 5
+
+
+class InputError(Exception):
+    """A mistake in the user's input or arguments: reported as one `error:` line."""
+
+    def __init__(self, message, status=1):
+        super().__init__(message)
+        self.status = status
+
+
+def check_readable(path):
+    """Refuse a path that is missing, a directory, unreadable or empty."""
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not a CSV file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied")
+    if os.path.getsize(path) == 0:
+        raise InputError(f"{path}: the file is empty; expected a header line with {_column_list()}")
+
+
+def read_header(path):
+    """The header's column names, read exactly as the careful reader reads them."""
+    with open(path, "rb") as file:
+        head = file.read(8192)
+        if b"\0" in head:
+            raise InputError(f"{path}: not a CSV file (it contains binary data)")
+        file.seek(0)
+        for line, _raw, fields, problem in careful_records(file):
+            if problem:
+                raise InputError(f"{path}:{line}: the header is unreadable: {problem}")
+            return fields
+    raise InputError(f"{path}: the file has no header line; expected {_column_list()}")
+
+
+def check_header(path, header):
+    """Refuse duplicate names and missing required columns, suggesting near matches."""
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise InputError(f'{path}:1: the header names column "{name}" twice')
+        seen.add(name)
+    missing = [name for name in REQUIRED_COLUMNS if name not in seen]
+    if not missing:
+        return
+    if len(missing) == len(REQUIRED_COLUMNS):
+        found = ", ".join(f'"{name}"' for name in header[:6])
+        raise InputError(
+            f"{path}:1: the first line is not a header (found {found}); "
+            f"the file must start with a header naming {_column_list()}"
+        )
+    lowered = {name.lower(): name for name in header if name not in REQUIRED_COLUMNS}
+    described = []
+    for name in missing:
+        near = difflib.get_close_matches(name.lower(), lowered, n=1, cutoff=0.8)
+        hint = f' (found "{lowered[near[0]]}": names are case-sensitive)' if near else ""
+        described.append(f'"{name}"{hint}')
+    raise InputError(f"{path}: missing required column{'s' * (len(missing) > 1)} {', '.join(described)}")
+
+
+def careful_records(file):
+    """Yield (line, raw text, fields, problem) per record of a binary file.
+
+    The slow, exact reader: it knows the line where each record starts, which
+    Polars does not. `problem` is None for a well-formed CSV record.
+    """
+    consumed = []  # (line number, text, valid UTF-8) of the current record's lines
+    lines_read = 0
+
+    def decoded_lines():
+        nonlocal lines_read
+        for data in file:
+            lines_read += 1
+            if lines_read == 1:
+                data = data.removeprefix(b"\xef\xbb\xbf")
+            try:
+                text, valid = data.decode("utf-8"), True
+            except UnicodeDecodeError:
+                text, valid = data.decode("utf-8", "backslashreplace"), False
+            consumed.append((lines_read, text, valid))
+            yield text
+
+    reader = csv.reader(decoded_lines(), strict=True)
+    while True:
+        try:
+            fields, problem = next(reader), None
+        except StopIteration:
+            return
+        except csv.Error as error:
+            fields, problem = None, _describe_csv_error(error)
+        if not consumed:  # the reader raised before it read a line: the file ended
+            return
+        line = consumed[0][0]
+        raw = "".join(text for _, text, _ in consumed)
+        if not all(valid for _, _, valid in consumed):
+            problem = f"bytes that are not UTF-8: {json.dumps(raw.rstrip(chr(10)), ensure_ascii=False)}"
+        consumed.clear()
+        if fields == []:  # a blank line is no record
+            continue
+        yield line, raw, fields, problem
+
+
+def _describe_csv_error(error):
+    text = str(error)
+    if "unexpected end of data" in text or "field larger than field limit" in text:
+        return "a quoted field is never closed (its closing quote is missing)"
+    if "new-line character seen in unquoted field" in text:
+        return "a line break inside an unquoted field (such a field must be quoted)"
+    return f"malformed quoting ({text})"
+
+
+def check_record(fields, positions):
+    """Why a parsed record is refused, or None if it is good."""
+    if len(fields) != positions["__width__"]:
+        return f"{len(fields)} fields where the header has {positions['__width__']}"
+    if fields[positions[USER_ID]] == "":
+        return f"{USER_ID} is empty"
+    count = fields[positions[COUNT]]
+    if not COUNT_PATTERN.fullmatch(count):
+        return f"{COUNT} {json.dumps(count, ensure_ascii=False)} is not an integer"
+    if not INT64_MIN <= int(count) <= INT64_MAX:
+        return f"{COUNT} {count} is outside the 64-bit integer range"
+    return None
+
+
+def scan_events(path, header):
+    """The fast path: Polars reads every column as text; suspect rows are flagged."""
+    count = pl.col(COUNT).cast(pl.Int64, strict=False)
+    return pl.scan_csv(path, infer_schema=False).select(
+        *(pl.col(name).fill_null("") for name in TEXT_COLUMNS),
+        count,
+        # Polars reads an empty cell and a missing trailing field alike as null:
+        # a null in the last column may be a short row, so the careful reader decides.
+        (count.is_null() | pl.col(USER_ID).is_null() | pl.col(header[-1]).is_null()).alias(SUSPECT),
+    )
+
+
+def read_events_carefully(path, header):
+    """The exact path: good records as a frame, and (line, raw, problem) per bad one."""
+    positions = {name: header.index(name) for name in REQUIRED_COLUMNS}
+    positions["__width__"] = len(header)
+    columns = {name: [] for name in REQUIRED_COLUMNS}
+    rejects = []
+    with open(path, "rb") as file:
+        records = careful_records(file)
+        next(records, None)  # the header
+        for line, raw, fields, problem in records:
+            problem = problem or check_record(fields, positions)
+            if problem:
+                rejects.append((line, raw, problem))
+                continue
+            for name in REQUIRED_COLUMNS:
+                columns[name].append(fields[positions[name]])
+    events = pl.LazyFrame(columns, schema=dict.fromkeys(REQUIRED_COLUMNS, pl.String)).select(
+        *TEXT_COLUMNS, pl.col(COUNT).cast(pl.Int64), pl.lit(False).alias(SUSPECT)
+    )
+    return events, rejects
+
+
+def drop_duplicates(events):
+    """Keep the first event of each (User ID, Random String); suspect rows stay for the check."""
+    return events.filter(pl.struct(USER_ID, NONCE).is_first_distinct() | pl.col(SUSPECT))
+
+
+def group_by_user(events):
+    """One row per user, in first-appearance order, lists in input order; exact totals."""
+    return events.group_by(USER_ID, maintain_order=True).agg(
+        *(pl.col(column).alias(key) for key, column in LIST_COLUMNS.items()),
+        pl.col(COUNT).cast(pl.Int128).sum().alias(TOTAL),
+        pl.col(SUSPECT).any(),
+    )
+
+
+def aggregate_query(events, keep_duplicates):
+    return group_by_user(events if keep_duplicates else drop_duplicates(events))
+
+
+def collect_fast(events, keep_duplicates):
+    # Without projection pushdown Polars parses every field and so refuses long rows.
+    return aggregate_query(events, keep_duplicates).collect(optimizations=pl.QueryOptFlags(projection_pushdown=False))
+
+
+def aggregate(path, keep_duplicates):
+    """The per-user frame for one CSV file; raises InputError for refused input."""
+    check_readable(path)
+    header = read_header(path)
+    check_header(path, header)
+    try:
+        users = collect_fast(scan_events(path, header), keep_duplicates)
+        suspect = users[SUSPECT].any()
+    except pl.exceptions.ComputeError:
+        suspect = True
+    if suspect:
+        events, rejects = read_events_carefully(path, header)
+        if rejects:
+            raise InputError(_describe_rejects(path, rejects))
+        users = aggregate_query(events, keep_duplicates).collect()
+    return check_totals(path, users.drop(SUSPECT))
+
+
+def _describe_rejects(path, rejects):
+    if len(rejects) == 1:
+        line, _, problem = rejects[0]
+        return f"{path}:{line}: {problem}"
+    listed = "".join(f"\n  {path}:{line}: {problem}" for line, _, problem in rejects[:MAX_LISTED])
+    more = f"\n  ... and {len(rejects) - MAX_LISTED} more" if len(rejects) > MAX_LISTED else ""
+    return f"{path}: {len(rejects)} bad records:{listed}{more}"
+
+
+def check_totals(path, users):
+    """Refuse a total that does not fit the 64-bit integer that downstream tools expect."""
+    over = users.filter(~pl.col(TOTAL).is_between(INT64_MIN, INT64_MAX))
+    if len(over):
+        user, total = over.row(0, named=True)[USER_ID], over.row(0, named=True)[TOTAL]
+        raise InputError(
+            f"{path}: the {TOTAL} of {USER_ID} {json.dumps(user, ensure_ascii=False)} is {total}, "
+            "outside the 64-bit integer range"
+        )
+    return users.with_columns(pl.col(TOTAL).cast(pl.Int64))
+
+
+def render(users, output_format, indent):
+    """The output document as bytes."""
+    if output_format == "ndjson":
+        return users.write_ndjson().encode()
+    if output_format == "json":
+        text = users.write_json()
+    else:
+        key = pl.struct(USER_ID).struct.json_encode().str.strip_prefix('{"User ID":').str.strip_suffix("}")
+        value = pl.struct(pl.exclude(USER_ID)).struct.json_encode()
+        text = "{" + users.select(pl.concat_str(key, pl.lit(":"), value).str.join(",")).item() + "}"
+    if indent is not None:
+        text = json.dumps(json.loads(text), indent=indent, ensure_ascii=False)
+    return (text + "\n").encode()
+
+
+def write_atomically(path, data):
+    """Replace `path` with `data` all at once; on any failure `path` is left as it was."""
+    directory = os.path.dirname(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, _file_mode(path))
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _file_mode(path):
+    """Keep an existing file's mode; a new file gets the usual mode under the umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _column_list():
+    return ", ".join(REQUIRED_COLUMNS)
+
+
+def parse_format(value):
+    if value not in FORMATS:
+        raise InputError(f'--format must be one of {", ".join(FORMATS)}, not "{value}"', status=2)
+    return value
+
+
+def parse_indent(value):
+    if value is None:
+        return None
+    if not re.fullmatch(r"[0-9]+", value):
+        raise InputError(f'--indent takes a whole number of spaces, not "{value}"', status=2)
+    return int(value)
+
+
+def parse_flag(name, value):
+    if value in (False, True):
+        return value
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise InputError(f'--{name.replace("_", "-")} takes no value or true/false, not "{value}"', status=2)
+
+
+def check_output_directory(output):
+    directory = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(directory):
+        raise InputError(f"{output}: the output directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise InputError(f"{output}: the output directory {directory} is not writable")
+
+
+def main(path=DEFAULT_PATH, *, output=None, format="json", indent=None, keep_duplicates=False):  # noqa: A002
+    """Aggregate user activity events (CSV) into one JSON record per user.
+
+    Args:
+      path: The CSV export to read (default: ./user_activities.csv). It needs the
+        columns User ID, IP Address, TimeStamp, Count, Activity and Random String.
+      output: Write the result to this file instead of stdout. The file is replaced
+        atomically, and only when the run succeeds.
+      format: json (an array of records, the default), ndjson (one record a line) or
+        object (one object keyed by User ID).
+      indent: Pretty-print json or object output with this many spaces.
+      keep_duplicates: Keep rows that repeat an earlier row's User ID and Random
+        String (by default such repeats are dropped as the same event exported twice).
+    """
+    output_format = parse_format(format)
+    indent = parse_indent(indent)
+    keep_duplicates = parse_flag("keep_duplicates", keep_duplicates)
+    if indent is not None and output_format == "ndjson":
+        raise InputError("--indent applies to the json and object formats, not ndjson", status=2)
+    if output is not None:
+        check_output_directory(output)
+    data = render(aggregate(path, keep_duplicates), output_format, indent)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        write_atomically(output, data)
+
+
+def fire_command(argv):
+    """Spell the arguments so that fire passes each value on exactly as typed.
+
+    fire reads values as Python literals (`1e5` becomes a float, `007` stays
+    text), takes the word after a bare boolean flag as the flag's value, and
+    reports an unknown option only after the work is done. Quoting every value
+    as a Python string literal and checking every option here settles all three
+    before anything runs. `--` ends the options: what follows are paths.
+    """
+    command = []
+    arguments = iter(argv)
+    for argument in arguments:
+        if argument in ("--help", "-h"):
+            return ["--help"]
+        if argument == "--":
+            return command + [repr(path) for path in arguments]
+        if not re.match(r"--?[a-zA-Z]", argument):
+            if any(not word.startswith("--") for word in command):
+                raise InputError(f"one PATH at a time; {argument} is a second one", status=2)
+            command.append(repr(argument))
+            continue
+        name, has_value, value = argument.lstrip("-").replace("-", "_").partition("=")
+        if not argument.startswith("--"):
+            name = next((option for option in OPTIONS if option[0] == name), name)
+        if name not in OPTIONS:
+            raise InputError(f"unknown option {argument.partition('=')[0]}; see --help", status=2)
+        if not has_value and name in BOOLEAN_FLAGS:
+            value = "true"
+        elif not has_value:
+            value = next(arguments, None)
+            if value is None:
+                raise InputError(f"option {argument} needs a value", status=2)
+        command.append(f"--{name}={value!r}")
+    return command
+
+
+def run(argv):
+    """The command-line entry: returns the exit status."""
+    try:
+        fire.Fire(main, command=fire_command(argv), name="aggregate_users.py")
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1:]))
