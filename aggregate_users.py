@@ -1,7 +1,8 @@
 """Aggregate a CSV export of user activity events into per-user nested JSON.
 
 Usage: python aggregate_users.py [PATH] [--output FILE] [--format json|ndjson|object]
-                                 [--indent N] [--keep-duplicates]
+                                 [--indent N] [--keep-duplicates] [--skip-bad-rows]
+                                 [--rejects FILE] [--verbose]
 
 PATH defaults to ./user_activities.csv. The result goes to stdout, or with
 --output to FILE, which is replaced atomically only when the run succeeds.
@@ -12,8 +13,10 @@ import difflib
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
+import time
 
 import fire
 import polars as pl
@@ -32,14 +35,15 @@ LIST_COLUMNS = {"ip_addresses": IP_ADDRESS, "activities": ACTIVITY, "timestamps"
 TOTAL = "total_count"
 
 FORMATS = ("json", "ndjson", "object")
-BOOLEAN_FLAGS = ("keep_duplicates",)
-OPTIONS = ("path", "output", "format", "indent", *BOOLEAN_FLAGS)
+BOOLEAN_FLAGS = ("keep_duplicates", "skip_bad_rows", "verbose")
+OPTIONS = ("path", "output", "format", "indent", "rejects", *BOOLEAN_FLAGS)
 DEFAULT_PATH = "user_activities.csv"
 
 COUNT_PATTERN = re.compile(r"[+-]?[0-9]+")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 SUSPECT = "__suspect__"  # set on rows the fast path cannot vouch for
-MAX_LISTED = 5
+MAX_LISTED = 5  # bad records named in a refusal
+MAX_WARNINGS = 10  # skipped records named one by one on stderr
 
 
 class InputError(Exception):
@@ -131,9 +135,7 @@ def careful_records(file):
             return
         except csv.Error as error:
             fields, problem = None, _describe_csv_error(error)
-        if not consumed:  # the reader raised before it read a line: the file ended
-            return
-        line = consumed[0][0]
+        line = consumed[0][0] if consumed else lines_read  # a record always ends a line here
         raw = "".join(text for _, text, _ in consumed)
         if not all(valid for _, _, valid in consumed):
             problem = f"bytes that are not UTF-8: {json.dumps(raw.rstrip(chr(10)), ensure_ascii=False)}"
@@ -169,17 +171,24 @@ def check_record(fields, positions):
 def scan_events(path, header):
     """The fast path: Polars reads every column as text; suspect rows are flagged."""
     count = pl.col(COUNT).cast(pl.Int64, strict=False)
+    # Polars reads an empty cell and a missing trailing field alike as null: a null in
+    # the last column may be a short row. And it keeps a CR inside an unquoted field as
+    # data, which the csv module refuses. The careful reader decides both.
+    carriage_return = pl.any_horizontal(*(pl.col(name).str.contains("\r", literal=True) for name in TEXT_COLUMNS))
     return pl.scan_csv(path, infer_schema=False).select(
         *(pl.col(name).fill_null("") for name in TEXT_COLUMNS),
         count,
-        # Polars reads an empty cell and a missing trailing field alike as null:
-        # a null in the last column may be a short row, so the careful reader decides.
-        (count.is_null() | pl.col(USER_ID).is_null() | pl.col(header[-1]).is_null()).alias(SUSPECT),
+        (
+            count.is_null()
+            | pl.col(USER_ID).is_null()
+            | pl.col(header[-1]).is_null()
+            | carriage_return.fill_null(False)
+        ).alias(SUSPECT),
     )
 
 
 def read_events_carefully(path, header):
-    """The exact path: good records as a frame, and (line, raw, problem) per bad one."""
+    """The exact path: good records as a frame, and a reject (a dict) per bad one."""
     positions = {name: header.index(name) for name in REQUIRED_COLUMNS}
     positions["__width__"] = len(header)
     columns = {name: [] for name in REQUIRED_COLUMNS}
@@ -190,7 +199,7 @@ def read_events_carefully(path, header):
         for line, raw, fields, problem in records:
             problem = problem or check_record(fields, positions)
             if problem:
-                rejects.append((line, raw, problem))
+                rejects.append({"file": path, "line": line, "reason": problem, "record": raw})
                 continue
             for name in REQUIRED_COLUMNS:
                 columns[name].append(fields[positions[name]])
@@ -219,35 +228,53 @@ def aggregate_query(events, keep_duplicates):
 
 
 def collect_fast(events, keep_duplicates):
-    # Without projection pushdown Polars parses every field and so refuses long rows.
-    return aggregate_query(events, keep_duplicates).collect(optimizations=pl.QueryOptFlags(projection_pushdown=False))
+    """Run the query once: (per-user frame, events read)."""
+    users, read = pl.collect_all(
+        [aggregate_query(events, keep_duplicates), events.select(pl.len())],
+        # Without projection pushdown Polars parses every field and so refuses long rows.
+        optimizations=pl.QueryOptFlags(projection_pushdown=False),
+    )
+    return users, read.item()
 
 
-def aggregate(path, keep_duplicates):
-    """The per-user frame for one CSV file; raises InputError for refused input."""
+def aggregate(path, keep_duplicates, skip_bad_rows):
+    """(per-user frame, events read, rejects) for one CSV file; InputError if refused."""
     check_readable(path)
     header = read_header(path)
     check_header(path, header)
     try:
-        users = collect_fast(scan_events(path, header), keep_duplicates)
+        users, read = collect_fast(scan_events(path, header), keep_duplicates)
         suspect = users[SUSPECT].any()
     except pl.exceptions.ComputeError:
         suspect = True
+    rejects = []
     if suspect:
         events, rejects = read_events_carefully(path, header)
-        if rejects:
-            raise InputError(_describe_rejects(path, rejects))
-        users = aggregate_query(events, keep_duplicates).collect()
-    return check_totals(path, users.drop(SUSPECT))
+        if rejects and not skip_bad_rows:
+            raise InputError(describe_rejects(rejects))
+        users, read = collect_fast(events, keep_duplicates)
+    return check_totals(path, users.drop(SUSPECT)), read, rejects
 
 
-def _describe_rejects(path, rejects):
+def describe_rejects(rejects):
+    """One refusal for all bad records: how many, and where the first few are."""
+    places = [f"{reject['file']}:{reject['line']}: {reject['reason']}" for reject in rejects[:MAX_LISTED]]
     if len(rejects) == 1:
-        line, _, problem = rejects[0]
-        return f"{path}:{line}: {problem}"
-    listed = "".join(f"\n  {path}:{line}: {problem}" for line, _, problem in rejects[:MAX_LISTED])
+        return places[0]
     more = f"\n  ... and {len(rejects) - MAX_LISTED} more" if len(rejects) > MAX_LISTED else ""
-    return f"{path}: {len(rejects)} bad records:{listed}{more}"
+    skip = "(--skip-bad-rows skips them)"
+    return (
+        f"{rejects[0]['file']}: {len(rejects)} bad records {skip}:" + "".join(f"\n  {place}" for place in places) + more
+    )
+
+
+def warn_skipped(rejects):
+    """A warning line per skipped record, up to a limit, then the total."""
+    for reject in rejects[:MAX_WARNINGS]:
+        print(f"warning: {reject['file']}:{reject['line']}: skipped: {reject['reason']}", file=sys.stderr)
+    if rejects:
+        shown = f" ({MAX_WARNINGS} shown)" if len(rejects) > MAX_WARNINGS else ""
+        print(f"warning: skipped {len(rejects)} bad record{'s' * (len(rejects) > 1)}{shown}", file=sys.stderr)
 
 
 def check_totals(path, users):
@@ -329,15 +356,41 @@ def parse_flag(name, value):
     raise InputError(f'--{name.replace("_", "-")} takes no value or true/false, not "{value}"', status=2)
 
 
-def check_output_directory(output):
-    directory = os.path.dirname(os.path.abspath(output))
+def check_output_directory(option, target):
+    if os.path.isdir(target):
+        raise InputError(f"{option} {target}: is a directory")
+    directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
-        raise InputError(f"{output}: the output directory {directory} does not exist")
+        raise InputError(f"{option} {target}: the directory {directory} does not exist")
     if not os.access(directory, os.W_OK):
-        raise InputError(f"{output}: the output directory {directory} is not writable")
+        raise InputError(f"{option} {target}: the directory {directory} is not writable")
 
 
-def main(path=DEFAULT_PATH, *, output=None, format="json", indent=None, keep_duplicates=False):  # noqa: A002
+def emit(data, output):
+    """Write the result to stdout, or atomically to `output`."""
+    try:
+        if output is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            write_atomically(output, data)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise InputError(f"{output or 'stdout'}: could not write the output: {error.strerror}") from error
+
+
+def main(
+    path=DEFAULT_PATH,
+    *,
+    output=None,
+    format="json",  # noqa: A002
+    indent=None,
+    keep_duplicates=False,
+    skip_bad_rows=False,
+    rejects=None,
+    verbose=False,
+):
     """Aggregate user activity events (CSV) into one JSON record per user.
 
     Args:
@@ -350,20 +403,38 @@ def main(path=DEFAULT_PATH, *, output=None, format="json", indent=None, keep_dup
       indent: Pretty-print json or object output with this many spaces.
       keep_duplicates: Keep rows that repeat an earlier row's User ID and Random
         String (by default such repeats are dropped as the same event exported twice).
+      skip_bad_rows: Skip bad records instead of refusing the file: aggregate the
+        rest and warn on stderr about each skipped record (header problems still refuse).
+      rejects: With --skip-bad-rows, write every skipped record to this file as
+        NDJSON (file, line, reason, record), to fix and replay.
+      verbose: Print a summary line on stderr at the end.
     """
+    started = time.perf_counter()
     output_format = parse_format(format)
     indent = parse_indent(indent)
     keep_duplicates = parse_flag("keep_duplicates", keep_duplicates)
+    skip_bad_rows = parse_flag("skip_bad_rows", skip_bad_rows)
+    verbose = parse_flag("verbose", verbose)
     if indent is not None and output_format == "ndjson":
         raise InputError("--indent applies to the json and object formats, not ndjson", status=2)
-    if output is not None:
-        check_output_directory(output)
-    data = render(aggregate(path, keep_duplicates), output_format, indent)
-    if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        write_atomically(output, data)
+    if rejects is not None and not skip_bad_rows:
+        raise InputError("--rejects goes with --skip-bad-rows", status=2)
+    for option, target in (("--output", output), ("--rejects", rejects)):
+        if target is not None:
+            check_output_directory(option, target)
+
+    users, read, skipped = aggregate(path, keep_duplicates, skip_bad_rows)
+    warn_skipped(skipped)
+    emit(render(users, output_format, indent), output)
+    if rejects is not None:
+        emit("".join(json.dumps(reject, ensure_ascii=False) + "\n" for reject in skipped).encode(), rejects)
+    if verbose:
+        kept = users.select(pl.col("ip_addresses").list.len().sum()).item() or 0
+        print(
+            f"summary: {read} events read, {read - kept} duplicates dropped, {len(skipped)} records skipped, "
+            f"{len(users)} users written, {time.perf_counter() - started:.2f} s",
+            file=sys.stderr,
+        )
 
 
 def fire_command(argv):
@@ -402,13 +473,25 @@ def fire_command(argv):
     return command
 
 
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds, so a half-written --output is removed
+
+
 def run(argv):
     """The command-line entry: returns the exit status."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         fire.Fire(main, command=fire_command(argv), name="aggregate_users.py")
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.status
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as a killed `cat` would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
     return 0
 
 

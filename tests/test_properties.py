@@ -3,6 +3,7 @@
 import json
 
 import polars as pl
+import pytest
 from conftest import HEADER
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -68,7 +69,8 @@ def test_output_matches_the_reference(tmp_path, export, keep_duplicates):
     header, rows, data = export
     path = tmp_path / "export.csv"
     path.write_bytes(data)
-    users = aggregate_users.aggregate(str(path), keep_duplicates)
+    users, _, rejects = aggregate_users.aggregate(str(path), keep_duplicates, skip_bad_rows=False)
+    assert rejects == []
     assert json.loads(aggregate_users.render(users, "json", None)) == reference(header, rows, keep_duplicates)
 
 
@@ -87,8 +89,68 @@ def test_fast_and_careful_readers_each_match_the_reference(tmp_path, export):
     assert json.loads(careful.drop(aggregate_users.SUSPECT).write_json()) == expected
 
     try:
-        fast = aggregate_users.collect_fast(aggregate_users.scan_events(str(path), header), keep_duplicates=False)
+        fast, read = aggregate_users.collect_fast(aggregate_users.scan_events(str(path), header), keep_duplicates=False)
     except pl.exceptions.ComputeError:
         return  # the fast path gave up; the careful one is authoritative
     if not fast[aggregate_users.SUSPECT].any():
         assert json.loads(fast.drop(aggregate_users.SUSPECT).write_json()) == expected
+        assert read == len(rows)
+
+
+CORRUPTIONS = ("drop a field", "add a field", "blank the Count", "insert a bad byte", "break a quote")
+
+
+@st.composite
+def corrupted_exports(draw):
+    """(header, good rows, CSV bytes, lines of the corrupted records): some records broken on purpose."""
+    header, rows, _ = draw(exports())
+    broken = draw(st.lists(st.sampled_from(range(len(rows))), unique=True)) if rows else []
+    ending = draw(st.sampled_from(["\n", "\r\n"]))
+    records, bad_lines, line = [], [], 2
+    for index, row in enumerate(rows):
+        fields = list(row)
+        corruption = draw(st.sampled_from(CORRUPTIONS)) if index in broken else None
+        if corruption == "break a quote" and index != len(rows) - 1:
+            corruption = "blank the Count"  # an unclosed quote swallows the rest: only the last record
+        if corruption == "drop a field":
+            fields.pop()
+        elif corruption == "add a field":
+            fields.append(draw(TEXT))
+        elif corruption == "blank the Count":
+            fields[header.index("Count")] = ""
+        text = ",".join(quote(field, draw(st.booleans())) for field in fields)
+        if corruption == "break a quote":
+            text = '"' + text.replace('"', "")  # a field opened that never closes
+        record = text.encode() + ending.encode()
+        if corruption == "insert a bad byte":
+            record = b"\xff" + record
+        if corruption:
+            bad_lines.append(line)
+        records.append(record)
+        line += record.count(b"\n")
+    good = [row for index, row in enumerate(rows) if index not in broken]
+    data = (",".join(header) + ending).encode() + b"".join(records)
+    return header, good, data, bad_lines
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(export=corrupted_exports())
+def test_corrupted_records_are_refused_or_skipped_exactly(tmp_path, export):
+    header, good, data, bad_lines = export
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+
+    users, read, rejects = aggregate_users.aggregate(str(path), keep_duplicates=False, skip_bad_rows=True)
+    assert [reject["line"] for reject in rejects] == bad_lines
+    assert json.loads(aggregate_users.render(users, "json", None)) == reference(header, good, keep_duplicates=False)
+    assert read == len(good)
+
+    if bad_lines:
+        with pytest.raises(aggregate_users.InputError) as refusal:
+            aggregate_users.aggregate(str(path), keep_duplicates=False, skip_bad_rows=False)
+        message = str(refusal.value)
+        first = f"{path}:{bad_lines[0]}: "
+        if len(bad_lines) == 1:
+            assert message.startswith(first)
+        else:
+            assert message.startswith(f"{path}: {len(bad_lines)} bad records") and f"\n  {first}" in message
