@@ -1,15 +1,19 @@
 """Aggregate a CSV export of user activity events into per-user nested JSON.
 
-Usage: python aggregate_users.py [PATH] [--output FILE] [--format json|ndjson|object]
+Usage: python aggregate_users.py [PATH ...] [--output FILE] [--format json|ndjson|object]
                                  [--indent N] [--keep-duplicates] [--skip-bad-rows]
                                  [--rejects FILE] [--verbose]
 
-PATH defaults to ./user_activities.csv. The result goes to stdout, or with
---output to FILE, which is replaced atomically only when the run succeeds.
+PATH defaults to ./user_activities.csv; `-` is stdin; several paths aggregate
+as one input; gzip-compressed files are read as they are. The result goes to
+stdout, or with --output to FILE, which is replaced atomically only when the
+run succeeds.
 """
 
 import csv
 import difflib
+import gzip
+import io
 import json
 import os
 import re
@@ -36,8 +40,10 @@ TOTAL = "total_count"
 
 FORMATS = ("json", "ndjson", "object")
 BOOLEAN_FLAGS = ("keep_duplicates", "skip_bad_rows", "verbose")
-OPTIONS = ("path", "output", "format", "indent", "rejects", *BOOLEAN_FLAGS)
+OPTIONS = ("output", "format", "indent", "rejects", *BOOLEAN_FLAGS)
 DEFAULT_PATH = "user_activities.csv"
+STDIN = "-"
+GZIP_MAGIC = b"\x1f\x8b"
 
 COUNT_PATTERN = re.compile(r"[+-]?[0-9]+")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -54,30 +60,45 @@ class InputError(Exception):
         self.status = status
 
 
-def check_readable(path):
-    """Refuse a path that is missing, a directory, unreadable or empty."""
-    if not os.path.exists(path):
+def load_input(path):
+    """(name for messages, source for Polars: the path, or stdin's bytes); refuses unusable paths."""
+    if path == STDIN:  # a pipe can be read only once, and both readers may need it
+        source, name = sys.stdin.buffer.read(), "<stdin>"
+    elif not os.path.exists(path):
         raise InputError(f"{path}: no such file")
-    if os.path.isdir(path):
+    elif os.path.isdir(path):
         raise InputError(f"{path}: is a directory, not a CSV file")
-    if not os.access(path, os.R_OK):
+    elif not os.access(path, os.R_OK):
         raise InputError(f"{path}: permission denied")
-    if os.path.getsize(path) == 0:
-        raise InputError(f"{path}: the file is empty; expected a header line with {_column_list()}")
+    else:
+        source, name = path, path
+    if (len(source) if name == "<stdin>" else os.path.getsize(path)) == 0:
+        raise InputError(f"{name}: the file is empty; expected a header line with {_column_list()}")
+    return name, source
 
 
-def read_header(path):
+def open_binary(source):
+    """The source's bytes as a file, decompressed if gzip."""
+    file = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+    if file.read(2) == GZIP_MAGIC:
+        file.seek(0)
+        return gzip.GzipFile(fileobj=file)
+    file.seek(0)
+    return file
+
+
+def read_header(name, source):
     """The header's column names, read exactly as the careful reader reads them."""
-    with open(path, "rb") as file:
+    with open_binary(source) as file:
         head = file.read(8192)
         if b"\0" in head:
-            raise InputError(f"{path}: not a CSV file (it contains binary data)")
+            raise InputError(f"{name}: not a CSV file (it contains binary data)")
         file.seek(0)
         for line, _raw, fields, problem in careful_records(file):
             if problem:
-                raise InputError(f"{path}:{line}: the header is unreadable: {problem}")
+                raise InputError(f"{name}:{line}: the header is unreadable: {problem}")
             return fields
-    raise InputError(f"{path}: the file has no header line; expected {_column_list()}")
+    raise InputError(f"{name}: the file has no header line; expected {_column_list()}")
 
 
 def check_header(path, header):
@@ -168,14 +189,14 @@ def check_record(fields, positions):
     return None
 
 
-def scan_events(path, header):
+def scan_events(source, header):
     """The fast path: Polars reads every column as text; suspect rows are flagged."""
     count = pl.col(COUNT).cast(pl.Int64, strict=False)
     # Polars reads an empty cell and a missing trailing field alike as null: a null in
     # the last column may be a short row. And it keeps a CR inside an unquoted field as
     # data, which the csv module refuses. The careful reader decides both.
     carriage_return = pl.any_horizontal(*(pl.col(name).str.contains("\r", literal=True) for name in TEXT_COLUMNS))
-    return pl.scan_csv(path, infer_schema=False).select(
+    return pl.scan_csv(source, infer_schema=False, glob=False).select(
         *(pl.col(name).fill_null("") for name in TEXT_COLUMNS),
         count,
         (
@@ -187,22 +208,22 @@ def scan_events(path, header):
     )
 
 
-def read_events_carefully(path, header):
+def read_events_carefully(name, source, header):
     """The exact path: good records as a frame, and a reject (a dict) per bad one."""
     positions = {name: header.index(name) for name in REQUIRED_COLUMNS}
     positions["__width__"] = len(header)
-    columns = {name: [] for name in REQUIRED_COLUMNS}
+    columns = {column: [] for column in REQUIRED_COLUMNS}
     rejects = []
-    with open(path, "rb") as file:
+    with open_binary(source) as file:
         records = careful_records(file)
         next(records, None)  # the header
         for line, raw, fields, problem in records:
             problem = problem or check_record(fields, positions)
             if problem:
-                rejects.append({"file": path, "line": line, "reason": problem, "record": raw})
+                rejects.append({"file": name, "line": line, "reason": problem, "record": raw})
                 continue
-            for name in REQUIRED_COLUMNS:
-                columns[name].append(fields[positions[name]])
+            for column in REQUIRED_COLUMNS:
+                columns[column].append(fields[positions[column]])
     events = pl.LazyFrame(columns, schema=dict.fromkeys(REQUIRED_COLUMNS, pl.String)).select(
         *TEXT_COLUMNS, pl.col(COUNT).cast(pl.Int64), pl.lit(False).alias(SUSPECT)
     )
@@ -237,23 +258,29 @@ def collect_fast(events, keep_duplicates):
     return users, read.item()
 
 
-def aggregate(path, keep_duplicates, skip_bad_rows):
-    """(per-user frame, events read, rejects) for one CSV file; InputError if refused."""
-    check_readable(path)
-    header = read_header(path)
-    check_header(path, header)
+def aggregate(paths, keep_duplicates, skip_bad_rows):
+    """(per-user frame, events read, rejects) for CSV files taken as one input; InputError if refused."""
+    inputs = [load_input(path) for path in paths]
+    headers = [read_header(name, source) for name, source in inputs]
+    for (name, _), header in zip(inputs, headers, strict=True):
+        check_header(name, header)
     try:
-        users, read = collect_fast(scan_events(path, header), keep_duplicates)
+        events = pl.concat([scan_events(source, header) for (_, source), header in zip(inputs, headers, strict=True)])
+        users, read = collect_fast(events, keep_duplicates)
         suspect = users[SUSPECT].any()
     except pl.exceptions.ComputeError:
         suspect = True
     rejects = []
     if suspect:
-        events, rejects = read_events_carefully(path, header)
+        frames = []
+        for (name, source), header in zip(inputs, headers, strict=True):
+            frame, file_rejects = read_events_carefully(name, source, header)
+            frames.append(frame)
+            rejects += file_rejects
         if rejects and not skip_bad_rows:
             raise InputError(describe_rejects(rejects))
-        users, read = collect_fast(events, keep_duplicates)
-    return check_totals(path, users.drop(SUSPECT)), read, rejects
+        users, read = collect_fast(pl.concat(frames), keep_duplicates)
+    return check_totals(", ".join(name for name, _ in inputs), users.drop(SUSPECT)), read, rejects
 
 
 def describe_rejects(rejects):
@@ -381,8 +408,7 @@ def emit(data, output):
 
 
 def main(
-    path=DEFAULT_PATH,
-    *,
+    *paths,
     output=None,
     format="json",  # noqa: A002
     indent=None,
@@ -394,8 +420,10 @@ def main(
     """Aggregate user activity events (CSV) into one JSON record per user.
 
     Args:
-      path: The CSV export to read (default: ./user_activities.csv). It needs the
-        columns User ID, IP Address, TimeStamp, Count, Activity and Random String.
+      paths: The CSV exports to read, aggregated as one input in the order given
+        (default: ./user_activities.csv); - reads stdin; .gz files are decompressed.
+        Each needs the columns User ID, IP Address, TimeStamp, Count, Activity and
+        Random String, in any order.
       output: Write the result to this file instead of stdout. The file is replaced
         atomically, and only when the run succeeds.
       format: json (an array of records, the default), ndjson (one record a line) or
@@ -423,7 +451,7 @@ def main(
         if target is not None:
             check_output_directory(option, target)
 
-    users, read, skipped = aggregate(path, keep_duplicates, skip_bad_rows)
+    users, read, skipped = aggregate(paths or (DEFAULT_PATH,), keep_duplicates, skip_bad_rows)
     warn_skipped(skipped)
     emit(render(users, output_format, indent), output)
     if rejects is not None:
@@ -454,8 +482,6 @@ def fire_command(argv):
         if argument == "--":
             return command + [repr(path) for path in arguments]
         if not re.match(r"--?[a-zA-Z]", argument):
-            if any(not word.startswith("--") for word in command):
-                raise InputError(f"one PATH at a time; {argument} is a second one", status=2)
             command.append(repr(argument))
             continue
         name, has_value, value = argument.lstrip("-").replace("-", "_").partition("=")

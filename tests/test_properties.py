@@ -69,7 +69,7 @@ def test_output_matches_the_reference(tmp_path, export, keep_duplicates):
     header, rows, data = export
     path = tmp_path / "export.csv"
     path.write_bytes(data)
-    users, _, rejects = aggregate_users.aggregate(str(path), keep_duplicates, skip_bad_rows=False)
+    users, _, rejects = aggregate_users.aggregate([str(path)], keep_duplicates, skip_bad_rows=False)
     assert rejects == []
     assert json.loads(aggregate_users.render(users, "json", None)) == reference(header, rows, keep_duplicates)
 
@@ -83,7 +83,7 @@ def test_fast_and_careful_readers_each_match_the_reference(tmp_path, export):
     path.write_bytes(data)
     expected = reference(header, rows, keep_duplicates=False)
 
-    events, rejects = aggregate_users.read_events_carefully(str(path), header)
+    events, rejects = aggregate_users.read_events_carefully(str(path), str(path), header)
     assert rejects == []
     careful = aggregate_users.aggregate_query(events, keep_duplicates=False).collect()
     assert json.loads(careful.drop(aggregate_users.SUSPECT).write_json()) == expected
@@ -140,14 +140,14 @@ def test_corrupted_records_are_refused_or_skipped_exactly(tmp_path, export):
     path = tmp_path / "export.csv"
     path.write_bytes(data)
 
-    users, read, rejects = aggregate_users.aggregate(str(path), keep_duplicates=False, skip_bad_rows=True)
+    users, read, rejects = aggregate_users.aggregate([str(path)], keep_duplicates=False, skip_bad_rows=True)
     assert [reject["line"] for reject in rejects] == bad_lines
     assert json.loads(aggregate_users.render(users, "json", None)) == reference(header, good, keep_duplicates=False)
     assert read == len(good)
 
     if bad_lines:
         with pytest.raises(aggregate_users.InputError) as refusal:
-            aggregate_users.aggregate(str(path), keep_duplicates=False, skip_bad_rows=False)
+            aggregate_users.aggregate([str(path)], keep_duplicates=False, skip_bad_rows=False)
         message = str(refusal.value)
         first = f"{path}:{bad_lines[0]}: "
         if len(bad_lines) == 1:
