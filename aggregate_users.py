@@ -10,6 +10,7 @@ stdout, or with --output to FILE, which is replaced atomically only when the
 run succeeds.
 """
 
+import contextlib
 import csv
 import difflib
 import gzip
@@ -21,6 +22,7 @@ import signal
 import sys
 import tempfile
 import time
+import zlib
 
 import fire
 import polars as pl
@@ -77,19 +79,21 @@ def load_input(path):
     return name, source
 
 
-def open_binary(source):
-    """The source's bytes as a file, decompressed if gzip."""
-    file = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
-    if file.read(2) == GZIP_MAGIC:
+@contextlib.contextmanager
+def open_binary(name, source):
+    """The source's bytes as a file, decompressed if gzip; a broken gzip stream is refused."""
+    with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as file:
+        compressed = file.read(2) == GZIP_MAGIC
         file.seek(0)
-        return gzip.GzipFile(fileobj=file)
-    file.seek(0)
-    return file
+        try:
+            yield gzip.GzipFile(fileobj=file) if compressed else file
+        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+            raise InputError(f"{name}: not a valid gzip file ({error})") from error
 
 
 def read_header(name, source):
     """The header's column names, read exactly as the careful reader reads them."""
-    with open_binary(source) as file:
+    with open_binary(name, source) as file:
         head = file.read(8192)
         if b"\0" in head:
             raise InputError(f"{name}: not a CSV file (it contains binary data)")
@@ -214,7 +218,7 @@ def read_events_carefully(name, source, header):
     positions["__width__"] = len(header)
     columns = {column: [] for column in REQUIRED_COLUMNS}
     rejects = []
-    with open_binary(source) as file:
+    with open_binary(name, source) as file:
         records = careful_records(file)
         next(records, None)  # the header
         for line, raw, fields, problem in records:
@@ -317,9 +321,11 @@ def check_totals(path, users):
 
 
 def render(users, output_format, indent):
-    """The output document as bytes."""
+    """A function that writes the output document to a binary file."""
+    if indent is None and output_format == "json":
+        return lambda file: (users.write_json(file), file.write(b"\n"))
     if output_format == "ndjson":
-        return users.write_ndjson().encode()
+        return users.write_ndjson
     if output_format == "json":
         text = users.write_json()
     else:
@@ -328,16 +334,16 @@ def render(users, output_format, indent):
         text = "{" + users.select(pl.concat_str(key, pl.lit(":"), value).str.join(",")).item() + "}"
     if indent is not None:
         text = json.dumps(json.loads(text), indent=indent, ensure_ascii=False)
-    return (text + "\n").encode()
+    return lambda file: file.write((text + "\n").encode())
 
 
-def write_atomically(path, data):
-    """Replace `path` with `data` all at once; on any failure `path` is left as it was."""
+def write_atomically(path, write):
+    """Replace `path` with what `write(file)` writes, all at once; on any failure `path` is left as it was."""
     directory = os.path.dirname(os.path.abspath(path))
     descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, _file_mode(path))
@@ -383,9 +389,12 @@ def parse_flag(name, value):
     raise InputError(f'--{name.replace("_", "-")} takes no value or true/false, not "{value}"', status=2)
 
 
-def check_output_directory(option, target):
+def check_output_target(option, target):
+    """Refuse, before any work, a target that cannot be replaced by a new regular file."""
     if os.path.isdir(target):
         raise InputError(f"{option} {target}: is a directory")
+    if os.path.exists(target) and not os.path.isfile(target):
+        raise InputError(f"{option} {target}: not a regular file; to write to a device or pipe, use stdout")
     directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
         raise InputError(f"{option} {target}: the directory {directory} does not exist")
@@ -393,18 +402,22 @@ def check_output_directory(option, target):
         raise InputError(f"{option} {target}: the directory {directory} is not writable")
 
 
-def emit(data, output):
+def emit(write, output):
     """Write the result to stdout, or atomically to `output`."""
     try:
         if output is None:
-            sys.stdout.buffer.write(data)
+            buffer = io.BytesIO()  # so that a closed pipe raises BrokenPipeError here, not inside Polars
+            write(buffer)
+            sys.stdout.buffer.write(buffer.getbuffer())
             sys.stdout.buffer.flush()
         else:
-            write_atomically(output, data)
+            write_atomically(output, write)
     except BrokenPipeError:
         raise
     except OSError as error:
-        raise InputError(f"{output or 'stdout'}: could not write the output: {error.strerror}") from error
+        # Polars reports a failed write as a bare OSError("... (os error 28)").
+        reason = error.strerror or re.sub(r" \(os error \d+\)$", "", str(error))
+        raise InputError(f"{output or 'stdout'}: could not write the output: {reason}") from error
 
 
 def main(
@@ -449,13 +462,14 @@ def main(
         raise InputError("--rejects goes with --skip-bad-rows", status=2)
     for option, target in (("--output", output), ("--rejects", rejects)):
         if target is not None:
-            check_output_directory(option, target)
+            check_output_target(option, target)
 
     users, read, skipped = aggregate(paths or (DEFAULT_PATH,), keep_duplicates, skip_bad_rows)
     warn_skipped(skipped)
     emit(render(users, output_format, indent), output)
     if rejects is not None:
-        emit("".join(json.dumps(reject, ensure_ascii=False) + "\n" for reject in skipped).encode(), rejects)
+        lines = "".join(json.dumps(reject, ensure_ascii=False) + "\n" for reject in skipped).encode()
+        emit(lambda file: file.write(lines), rejects)
     if verbose:
         kept = users.select(pl.col("ip_addresses").list.len().sum()).item() or 0
         print(

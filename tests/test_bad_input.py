@@ -104,8 +104,18 @@ def test_missing_header_row_is_refused(tmp_path):
 
 def test_binary_file_is_refused(tmp_path):
     path = tmp_path / "export.csv"
-    path.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     refused(path, "error: export.csv: not a CSV file (it contains binary data)\n")
+
+
+def test_broken_gzip_file_is_refused(tmp_path):
+    path = tmp_path / "export.csv.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03")
+    message = (
+        "error: export.csv.gz: not a valid gzip file "
+        "(Compressed file ended before the end-of-stream marker was reached)\n"
+    )
+    refused(path, message)
 
 
 def test_blank_lines_are_skipped_and_counted_in_line_numbers(tmp_path):
@@ -202,6 +212,12 @@ def test_output_directory_problems_are_refused_before_any_work(tmp_path):
         f"error: --output {missing}: the directory {tmp_path}/nowhere does not exist\n",
     )
     assert run_tool(path, "--output", tmp_path) == (1, b"", f"error: --output {tmp_path}: is a directory\n")
+    assert run_tool(path, "--output", "/dev/null") == (
+        1,
+        b"",
+        "error: --output /dev/null: not a regular file; to write to a device or pipe, use stdout\n",
+    )
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
 
 
 def test_stdout_on_a_full_disk_fails_clearly(tmp_path):
