@@ -74,12 +74,13 @@ def test_indent_pretty_prints(events):
 def test_compact_output_is_byte_identical_across_runs(events):
     first, second = run_tool(events), run_tool(events)
     assert first == second
-    assert first[1] == (json.dumps([U2, USER_007], separators=(",", ":")) + "\n").encode()
+    records = ",\n".join(json.dumps(record, separators=(",", ":")) for record in [U2, USER_007])
+    assert first[1] == f"[\n{records}\n]\n".encode()  # one record a line
 
 
 def test_header_only_file_gives_empty_results(csv_file):
     path = csv_file([])
-    assert run_tool(path) == (0, b"[]\n", "")
+    assert run_tool(path) == (0, b"[\n]\n", "")
     assert run_tool(path, "--format", "object") == (0, b"{}\n", "")
     assert run_tool(path, "--format", "ndjson") == (0, b"", "")
 

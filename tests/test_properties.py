@@ -159,3 +159,29 @@ def test_corrupted_records_are_refused_or_skipped_exactly(tmp_path, export):
             assert message.startswith(first)
         else:
             assert message.startswith(f"{path}: {len(bad_lines)} bad records") and f"\n  {first}" in message
+
+
+class ChunkedNdjson:
+    """Stands in for a Polars frame: writes given NDJSON in given chunks, as Polars may split it anywhere."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+
+    def write_ndjson(self, file):
+        for chunk in self.chunks:
+            file.write(memoryview(chunk))
+
+
+@given(
+    records=st.lists(st.dictionaries(TEXT, TEXT | st.integers(), max_size=3), max_size=6),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
+)
+def test_sink_turns_ndjson_in_any_chunks_into_a_json_array(records, cuts):
+    ndjson = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records).encode()
+    bounds = sorted({0, len(ndjson), *(cut for cut in cuts if cut < len(ndjson))})
+    chunks = [ndjson[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
+    buffer = io.BytesIO()
+    aggregate_users.PolarsSink(buffer, as_array=True).write_records(ChunkedNdjson(chunks))
+    lines = [json.dumps(record, ensure_ascii=False) for record in records]
+    assert buffer.getvalue().decode() == "[\n" + ",\n".join(lines) + ("\n]\n" if lines else "]\n")
+    assert json.loads(buffer.getvalue()) == records
