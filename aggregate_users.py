@@ -41,6 +41,7 @@ LIST_COLUMNS = {"ip_addresses": IP_ADDRESS, "activities": ACTIVITY, "timestamps"
 TOTAL = "total_count"
 
 FORMATS = ("json", "ndjson", "object")
+DOCUMENT_BRACKETS = {"json": (b"[\n", b"]\n"), "ndjson": (b"", b""), "object": (b"{\n", b"}\n")}
 BOOLEAN_FLAGS = ("keep_duplicates", "skip_bad_rows", "verbose")
 OPTIONS = ("output", "format", "indent", "rejects", *BOOLEAN_FLAGS)
 DEFAULT_PATH = "user_activities.csv"
@@ -50,6 +51,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 COUNT_PATTERN = re.compile(r"[+-]?[0-9]+")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 SUSPECT = "__suspect__"  # set on rows the fast path cannot vouch for
+LONE_CR = "\udc0d"  # stands in for a CR inside a line; no decoded text holds a lone surrogate
+JSON_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+JSON_ESCAPES |= {chr(code): f"\\u{code:04x}" for code in range(32) if chr(code) not in JSON_ESCAPES}
 MAX_LISTED = 5  # bad records named in a refusal
 MAX_WARNINGS = 10  # skipped records named one by one on stderr
 
@@ -150,7 +154,10 @@ def careful_records(file):
             except UnicodeDecodeError:
                 text, valid = data.decode("utf-8", "backslashreplace"), False
             consumed.append((lines_read, text, valid))
-            yield text
+            # Polars keeps a CR inside a line as data, where the csv module would end
+            # the record (or refuse it): hide such CRs from the csv module.
+            body = text.removesuffix("\n").removesuffix("\r")
+            yield body.replace("\r", LONE_CR) + text[len(body) :] if "\r" in body else text
 
     reader = csv.reader(decoded_lines(), strict=True)
     while True:
@@ -167,6 +174,8 @@ def careful_records(file):
         consumed.clear()
         if fields == []:  # a blank line is no record
             continue
+        if fields and LONE_CR in "".join(fields):
+            fields = [field.replace(LONE_CR, "\r") for field in fields]
         yield line, raw, fields, problem
 
 
@@ -174,8 +183,6 @@ def _describe_csv_error(error):
     text = str(error)
     if "unexpected end of data" in text or "field larger than field limit" in text:
         return "a quoted field is never closed (its closing quote is missing)"
-    if "new-line character seen in unquoted field" in text:
-        return "a line break inside an unquoted field (such a field must be quoted)"
     return f"malformed quoting ({text})"
 
 
@@ -197,18 +204,11 @@ def scan_events(source, header):
     """The fast path: Polars reads every column as text; suspect rows are flagged."""
     count = pl.col(COUNT).cast(pl.Int64, strict=False)
     # Polars reads an empty cell and a missing trailing field alike as null: a null in
-    # the last column may be a short row. And it keeps a CR inside an unquoted field as
-    # data, which the csv module refuses. The careful reader decides both.
-    carriage_return = pl.any_horizontal(*(pl.col(name).str.contains("\r", literal=True) for name in TEXT_COLUMNS))
+    # the last column may be a short row, so the careful reader decides.
     return pl.scan_csv(source, infer_schema=False, glob=False).select(
         *(pl.col(name).fill_null("") for name in TEXT_COLUMNS),
         count,
-        (
-            count.is_null()
-            | pl.col(USER_ID).is_null()
-            | pl.col(header[-1]).is_null()
-            | carriage_return.fill_null(False)
-        ).alias(SUSPECT),
+        (count.is_null() | pl.col(USER_ID).is_null() | pl.col(header[-1]).is_null()).alias(SUSPECT),
     )
 
 
@@ -239,6 +239,16 @@ def drop_duplicates(events):
     return events.filter(pl.struct(USER_ID, NONCE).is_first_distinct() | pl.col(SUSPECT))
 
 
+def escape_for_json(events):
+    """The output's text as JSON string contents, escaped only where a value needs it."""
+    return events.with_columns(
+        pl.when(pl.col(name).str.contains_any(list(JSON_ESCAPES)))
+        .then(pl.col(name).str.replace_many(JSON_ESCAPES))
+        .otherwise(pl.col(name))
+        for name in (USER_ID, *LIST_COLUMNS.values())
+    )
+
+
 def group_by_user(events):
     """One row per user, in first-appearance order, lists in input order; exact totals."""
     return events.group_by(USER_ID, maintain_order=True).agg(
@@ -249,7 +259,7 @@ def group_by_user(events):
 
 
 def aggregate_query(events, keep_duplicates):
-    return group_by_user(events if keep_duplicates else drop_duplicates(events))
+    return group_by_user(escape_for_json(events if keep_duplicates else drop_duplicates(events)))
 
 
 def collect_fast(events, keep_duplicates):
@@ -314,67 +324,72 @@ def check_totals(path, users):
     over = users.filter(~pl.col(TOTAL).is_between(INT64_MIN, INT64_MAX))
     if len(over):
         user, total = over.row(0, named=True)[USER_ID], over.row(0, named=True)[TOTAL]
-        raise InputError(
-            f"{path}: the {TOTAL} of {USER_ID} {json.dumps(user, ensure_ascii=False)} is {total}, "
-            "outside the 64-bit integer range"
-        )
+        raise InputError(f'{path}: the {TOTAL} of {USER_ID} "{user}" is {total}, outside the 64-bit integer range')
     return users.with_columns(pl.col(TOTAL).cast(pl.Int64))
 
 
-class PolarsSink:
-    """A binary file for Polars to write NDJSON into.
+class ErrorKeepingFile:
+    """A binary file for Polars to write into that keeps the file's own OSError,
+    which Polars re-raises flattened, without its errno."""
 
-    With `as_array`, the NDJSON becomes the records of a JSON array, one a
-    line: a JSON text holds no raw newline, so every newline but the last ends a
-    record and becomes a separator. Polars writes NDJSON at twice the speed of its
-    JSON. The sink also keeps the file's own OSError, which Polars would
-    re-raise flattened, without its errno.
-    """
-
-    def __init__(self, file, as_array):
-        self.file, self.as_array, self.error = file, as_array, None
-        self.newline_held = False  # the last newline so far: a separator only if a record follows
+    def __init__(self, file):
+        self.file, self.error = file, None
 
     def write(self, chunk):
-        data = bytes(chunk)
-        if self.as_array:
-            data = (b"\n" if self.newline_held else b"") + data
-            self.newline_held = data.endswith(b"\n")
-            data = (data[:-1] if self.newline_held else data).replace(b"\n", b",\n")
-        self._write(data)
-        return len(chunk)
-
-    def _write(self, data):
         try:
-            self.file.write(data)
+            self.file.write(chunk)
         except OSError as error:
             self.error = error
             raise
+        return len(chunk)
 
-    def write_records(self, users):
-        if self.as_array:
-            self._write(b"[\n")
-        try:
-            users.write_ndjson(self)
-        except OSError as error:
-            raise (self.error or error) from None
-        if self.as_array:
-            self._write(b"\n]\n" if self.newline_held else b"]\n")
+
+def json_object(members):
+    """The text of a JSON object, from {key: expression for the value's JSON text}."""
+    parts = []
+    for key, value in members.items():
+        parts += [pl.lit(("," if parts else "{") + json.dumps(key) + ":"), value]
+    return pl.concat_str(*parts, pl.lit("}"))
+
+
+def record_lines(users, output_format):  # users: a LazyFrame
+    """One line of JSON text per user, a comma after each but the last where the format is one document.
+
+    Built from strings, as Polars writes text at several times the speed of
+    nested JSON; the text values are already escaped (escape_for_json).
+    """
+    user = pl.concat_str(pl.lit('"'), pl.col(USER_ID), pl.lit('"'))
+    members = {key: pl.concat_str(pl.lit('["'), pl.col(key).list.join('","'), pl.lit('"]')) for key in LIST_COLUMNS}
+    members[TOTAL] = pl.col(TOTAL).cast(pl.String)
+    if output_format == "object":
+        line = [user, pl.lit(":"), json_object(members)]
+    else:
+        line = [json_object({USER_ID: user, **members})]
+    if output_format != "ndjson":
+        line.append(pl.when(pl.int_range(pl.len()) < pl.len() - 1).then(pl.lit(",")).otherwise(pl.lit("")))
+    return users.select(pl.concat_str(*line))
 
 
 def render(users, output_format, indent):
     """A function that writes the output document to a binary file."""
-    if indent is None and output_format in ("json", "ndjson"):
-        return lambda file: PolarsSink(file, as_array=output_format == "json").write_records(users)
-    if output_format == "json":
-        text = users.write_json()
-    else:
-        key = pl.struct(USER_ID).struct.json_encode().str.strip_prefix('{"User ID":').str.strip_suffix("}")
-        value = pl.struct(pl.exclude(USER_ID)).struct.json_encode()
-        text = "{" + users.select(pl.concat_str(key, pl.lit(":"), value).str.join(",")).item() + "}"
-    if indent is not None:
-        text = json.dumps(json.loads(text), indent=indent, ensure_ascii=False)
-    return lambda file: file.write((text + "\n").encode())
+    lines = record_lines(users.lazy(), output_format)  # built while written: faster, less memory
+    opening, closing = DOCUMENT_BRACKETS[output_format]
+
+    def write(file):
+        sink = ErrorKeepingFile(file)
+        sink.write(opening)
+        try:
+            lines.sink_csv(sink, include_header=False, quote_style="never")
+        except OSError as error:
+            raise (sink.error or error) from None
+        sink.write(closing)
+
+    if indent is None:
+        return write
+    document = io.BytesIO()
+    write(document)
+    text = json.dumps(json.loads(document.getvalue()), indent=indent, ensure_ascii=False) + "\n"
+    return lambda file: file.write(text.encode())
 
 
 def write_atomically(path, write):
@@ -534,7 +549,8 @@ def fire_command(argv):
         if not re.match(r"--?[a-zA-Z]", argument):
             command.append(repr(argument))
             continue
-        name, has_value, value = argument.lstrip("-").replace("-", "_").partition("=")
+        name, has_value, value = argument.lstrip("-").partition("=")
+        name = name.replace("-", "_")
         if not argument.startswith("--"):
             name = next((option for option in OPTIONS if option[0] == name), name)
         if name not in OPTIONS:

@@ -53,14 +53,28 @@ def refused(path, message, *arguments):
         (GOOD + 'u2,"a\nb",t,x,View,n2\n', 'error: export.csv:3: Count "x" is not an integer\n'),
         ('u2,"a\nb",t,1,View,n2\n' + "u3,ip,t,y,View,n3\n", 'error: export.csv:4: Count "y" is not an integer\n'),
         (GOOD + 'u2,ip,"t"x,1,View,n2\n', "error: export.csv:3: malformed quoting (',' expected after '\"')\n"),
-        (
-            GOOD + "u2,ip,t\r1,1,View,n2\n",
-            "error: export.csv:3: a line break inside an unquoted field (such a field must be quoted)\n",
-        ),
     ],
 )
 def test_bad_record_is_refused_with_its_line(tmp_path, body, message):
     refused(export(tmp_path, body), message)
+
+
+def test_carriage_return_inside_a_line_is_data_on_both_readers(tmp_path):
+    body = GOOD + "u2,ip,t\r1,1,View,n2\r\n"
+    expected_u2 = {
+        "User ID": "u2",
+        "ip_addresses": ["ip"],
+        "activities": ["View"],
+        "timestamps": ["t\r1"],
+        "total_count": 1,
+    }
+    status, stdout, _ = run_tool(export(tmp_path, body))
+    assert (status, json.loads(stdout)[1]) == (0, expected_u2)
+    # A later bad record sends the file to the careful reader, which must read the CR alike.
+    export(tmp_path, body + "u3,ip,t,x,A,n3\n", name="b.csv")
+    status, stdout, stderr = run_tool("b.csv", "--skip-bad-rows", cwd=tmp_path)
+    assert (status, json.loads(stdout)[1]) == (0, expected_u2)
+    assert stderr == 'warning: b.csv:4: skipped: Count "x" is not an integer\nwarning: skipped 1 bad record\n'
 
 
 def test_bytes_that_are_not_utf8_name_their_line(tmp_path):

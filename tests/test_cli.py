@@ -81,7 +81,7 @@ def test_compact_output_is_byte_identical_across_runs(events):
 def test_header_only_file_gives_empty_results(csv_file):
     path = csv_file([])
     assert run_tool(path) == (0, b"[\n]\n", "")
-    assert run_tool(path, "--format", "object") == (0, b"{}\n", "")
+    assert run_tool(path, "--format", "object") == (0, b"{\n}\n", "")
     assert run_tool(path, "--format", "ndjson") == (0, b"", "")
 
 
@@ -95,6 +95,11 @@ def test_path_keeps_its_exact_spelling(tmp_path, events):
     for name in ("1e5", "007", "True", "1_000", "None"):
         shutil.copy(events, tmp_path / name)
         assert run_json(name, cwd=tmp_path) == [U2, USER_007]
+
+
+def test_option_values_keep_their_dashes(tmp_path, events):
+    assert run_tool(events, "--output=out-file.json", cwd=tmp_path) == (0, b"", "")
+    assert json.loads((tmp_path / "out-file.json").read_text()) == [U2, USER_007]
 
 
 def test_output_file_is_written_and_stdout_stays_empty(tmp_path, events):

@@ -93,14 +93,14 @@ def test_fast_and_careful_readers_each_match_the_reference(tmp_path, export):
     events, rejects = aggregate_users.read_events_carefully(str(path), str(path), header)
     assert rejects == []
     careful = aggregate_users.aggregate_query(events, keep_duplicates=False).collect()
-    assert json.loads(careful.drop(aggregate_users.SUSPECT).write_json()) == expected
+    assert json.loads(rendered(careful.drop(aggregate_users.SUSPECT))) == expected
 
     try:
         fast, read = aggregate_users.collect_fast(aggregate_users.scan_events(str(path), header), keep_duplicates=False)
     except pl.exceptions.ComputeError:
         return  # the fast path gave up; the careful one is authoritative
     if not fast[aggregate_users.SUSPECT].any():
-        assert json.loads(fast.drop(aggregate_users.SUSPECT).write_json()) == expected
+        assert json.loads(rendered(fast.drop(aggregate_users.SUSPECT))) == expected
         assert read == len(rows)
 
 
@@ -161,27 +161,22 @@ def test_corrupted_records_are_refused_or_skipped_exactly(tmp_path, export):
             assert message.startswith(f"{path}: {len(bad_lines)} bad records") and f"\n  {first}" in message
 
 
-class ChunkedNdjson:
-    """Stands in for a Polars frame: writes given NDJSON in given chunks, as Polars may split it anywhere."""
-
-    def __init__(self, chunks):
-        self.chunks = chunks
-
-    def write_ndjson(self, file):
-        for chunk in self.chunks:
-            file.write(memoryview(chunk))
-
-
-@given(
-    records=st.lists(st.dictionaries(TEXT, TEXT | st.integers(), max_size=3), max_size=6),
-    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
-)
-def test_sink_turns_ndjson_in_any_chunks_into_a_json_array(records, cuts):
-    ndjson = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records).encode()
-    bounds = sorted({0, len(ndjson), *(cut for cut in cuts if cut < len(ndjson))})
-    chunks = [ndjson[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
-    buffer = io.BytesIO()
-    aggregate_users.PolarsSink(buffer, as_array=True).write_records(ChunkedNdjson(chunks))
-    lines = [json.dumps(record, ensure_ascii=False) for record in records]
-    assert buffer.getvalue().decode() == "[\n" + ",\n".join(lines) + ("\n]\n" if lines else "]\n")
-    assert json.loads(buffer.getvalue()) == records
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(export=exports())
+def test_every_format_carries_the_same_records(tmp_path, export):
+    """Quotes, backslashes, control characters and non-ASCII text survive each format's JSON."""
+    header, rows, data = export
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    users, _, _ = aggregate_users.aggregate([str(path)], keep_duplicates=False, skip_bad_rows=False)
+    expected = reference(header, rows, keep_duplicates=False)
+    outputs = {}
+    for output_format in aggregate_users.FORMATS:
+        buffer = io.BytesIO()
+        aggregate_users.render(users, output_format, None)(buffer)
+        outputs[output_format] = buffer.getvalue().decode()
+    assert json.loads(outputs["json"]) == expected
+    assert [json.loads(line) for line in outputs["ndjson"].split("\n")[:-1]] == expected  # not splitlines(): U+0085
+    assert json.loads(outputs["object"]) == {
+        record["User ID"]: {key: value for key, value in record.items() if key != "User ID"} for record in expected
+    }
