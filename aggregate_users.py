@@ -235,8 +235,8 @@ def read_events_carefully(name, source, header):
 
 
 def drop_duplicates(events):
-    """Keep the first event of each (User ID, Random String); suspect rows stay for the check."""
-    return events.filter(pl.struct(USER_ID, NONCE).is_first_distinct() | pl.col(SUSPECT))
+    """Keep the first event of each (User ID, Random String)."""
+    return events.unique(subset=[USER_ID, NONCE], keep="first", maintain_order=True)
 
 
 def escape_for_json(events):
@@ -254,7 +254,6 @@ def group_by_user(events):
     return events.group_by(USER_ID, maintain_order=True).agg(
         *(pl.col(column).alias(key) for key, column in LIST_COLUMNS.items()),
         pl.col(COUNT).cast(pl.Int128).sum().alias(TOTAL),
-        pl.col(SUSPECT).any(),
     )
 
 
@@ -263,14 +262,14 @@ def aggregate_query(events, keep_duplicates):
 
 
 def collect_fast(events, keep_duplicates):
-    """Run the query once: (per-user frame, events read)."""
-    users, read = pl.collect_all(
-        [aggregate_query(events, keep_duplicates), events.select(pl.len())],
+    """Run the query once: (per-user frame, events read, whether any row is suspect)."""
+    users, totals = pl.collect_all(
+        [aggregate_query(events, keep_duplicates), events.select(pl.len(), pl.col(SUSPECT).any())],
         engine="streaming",  # on 10M rows: faster, and a third less memory than in-memory
         # Without projection pushdown Polars parses every field and so refuses long rows.
         optimizations=pl.QueryOptFlags(projection_pushdown=False),
     )
-    return users, read.item()
+    return users, *totals.row(0)
 
 
 def aggregate(paths, keep_duplicates, skip_bad_rows):
@@ -281,8 +280,7 @@ def aggregate(paths, keep_duplicates, skip_bad_rows):
         check_header(name, header)
     try:
         events = pl.concat([scan_events(source, header) for (_, source), header in zip(inputs, headers, strict=True)])
-        users, read = collect_fast(events, keep_duplicates)
-        suspect = users[SUSPECT].any()
+        users, read, suspect = collect_fast(events, keep_duplicates)
     except pl.exceptions.ComputeError:
         suspect = True
     rejects = []
@@ -294,8 +292,8 @@ def aggregate(paths, keep_duplicates, skip_bad_rows):
             rejects += file_rejects
         if rejects and not skip_bad_rows:
             raise InputError(describe_rejects(rejects))
-        users, read = collect_fast(pl.concat(frames), keep_duplicates)
-    return check_totals(", ".join(name for name, _ in inputs), users.drop(SUSPECT)), read, rejects
+        users, read, _ = collect_fast(pl.concat(frames), keep_duplicates)
+    return check_totals(", ".join(name for name, _ in inputs), users), read, rejects
 
 
 def describe_rejects(rejects):
