@@ -167,7 +167,7 @@ def careful_records(file):
             return
         except csv.Error as error:
             fields, problem = None, _describe_csv_error(error)
-        line = consumed[0][0] if consumed else lines_read  # a record always ends a line here
+        line = consumed[0][0]  # the csv module reads whole lines: every record has consumed one
         raw = "".join(text for _, text, _ in consumed)
         if not all(valid for _, _, valid in consumed):
             problem = f"bytes that are not UTF-8: {json.dumps(raw.rstrip(chr(10)), ensure_ascii=False)}"
