@@ -466,7 +466,14 @@ def emit(write, output):
     except BrokenPipeError:
         raise
     except OSError as error:
+        if output is None:
+            _discard_stdout()
         raise InputError(f"{output or 'stdout'}: could not write the output: {error.strerror}") from error
+
+
+def _discard_stdout():
+    """Point stdout at /dev/null, so that the flush at exit cannot fail a second time."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def main(
@@ -576,8 +583,7 @@ def run(argv):
         print(f"error: {error}", file=sys.stderr)
         return error.status
     except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as a killed `cat` would.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _discard_stdout()  # the reader went away (`| head`): stop quietly, as a killed `cat` would
         return 128 + signal.SIGPIPE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
