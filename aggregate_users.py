@@ -69,7 +69,8 @@ class InputError(Exception):
 def load_input(path):
     """(name for messages, source for Polars: the path, or stdin's bytes); refuses unusable paths."""
     if path == STDIN:  # a pipe can be read only once, and both readers may need it
-        source, name = sys.stdin.buffer.read(), "<stdin>"
+        source = sys.stdin.buffer.read()
+        name, size = "<stdin>", len(source)
     elif not os.path.exists(path):
         raise InputError(f"{path}: no such file")
     elif os.path.isdir(path):
@@ -77,8 +78,9 @@ def load_input(path):
     elif not os.access(path, os.R_OK):
         raise InputError(f"{path}: permission denied")
     else:
-        source, name = path, path
-    if (len(source) if name == "<stdin>" else os.path.getsize(path)) == 0:
+        name = source = path
+        size = os.path.getsize(path)
+    if size == 0:
         raise InputError(f"{name}: the file is empty; expected a header line with {_column_list()}")
     return name, source
 
@@ -142,9 +144,10 @@ def careful_records(file):
     """
     consumed = []  # (line number, text, valid UTF-8) of the current record's lines
     lines_read = 0
+    cr_hidden = False  # whether the current record's lines had a CR replaced by LONE_CR
 
     def decoded_lines():
-        nonlocal lines_read
+        nonlocal lines_read, cr_hidden
         for data in file:
             lines_read += 1
             if lines_read == 1:
@@ -157,7 +160,11 @@ def careful_records(file):
             # Polars keeps a CR inside a line as data, where the csv module would end
             # the record (or refuse it): hide such CRs from the csv module.
             body = text.removesuffix("\n").removesuffix("\r")
-            yield body.replace("\r", LONE_CR) + text[len(body) :] if "\r" in body else text
+            if "\r" in body:
+                cr_hidden = True
+                yield body.replace("\r", LONE_CR) + text[len(body) :]
+            else:
+                yield text
 
     reader = csv.reader(decoded_lines(), strict=True)
     while True:
@@ -172,9 +179,10 @@ def careful_records(file):
         if not all(valid for _, _, valid in consumed):
             problem = f"bytes that are not UTF-8: {json.dumps(raw.rstrip(chr(10)), ensure_ascii=False)}"
         consumed.clear()
+        restore_cr, cr_hidden = cr_hidden, False
         if fields == []:  # a blank line is no record
             continue
-        if fields and LONE_CR in "".join(fields):
+        if restore_cr and fields:
             fields = [field.replace(LONE_CR, "\r") for field in fields]
         yield line, raw, fields, problem
 
@@ -321,7 +329,8 @@ def check_totals(path, users):
     """Refuse a total that does not fit the 64-bit integer that downstream tools expect."""
     over = users.filter(~pl.col(TOTAL).is_between(INT64_MIN, INT64_MAX))
     if len(over):
-        user, total = over.row(0, named=True)[USER_ID], over.row(0, named=True)[TOTAL]
+        first = over.row(0, named=True)
+        user, total = first[USER_ID], first[TOTAL]
         raise InputError(f'{path}: the {TOTAL} of {USER_ID} "{user}" is {total}, outside the 64-bit integer range')
     return users.with_columns(pl.col(TOTAL).cast(pl.Int64))
 
